@@ -37,3 +37,33 @@ export function decodeLink(sdu: Uint8Array): LinkMessage {
   if (!KNOWN.has(type)) throw new LinkError('UNKNOWN_TYPE', `unknown link type 0x${type.toString(16)}`);
   return { type: type as LinkType, body: sdu.slice(1) };
 }
+
+/**
+ * Alert codes: the toy's plaintext reason, sent once before it disconnects a central that has no
+ * session (there is no key to authenticate anything better). After a session exists, failures
+ * close the session and the link without an alert: an unauthenticated alert could be forged.
+ */
+export const AlertCode = {
+  /** Malformed or unexpected message for the connection's state. */
+  ProtocolError: 1,
+  /** Session refused: the phone's static key is not in the pairing table. */
+  UnknownPhone: 2,
+  /** No pairing attempt or session within the unauthenticated-connection limit (10 s). */
+  AuthTimeout: 3,
+  /** The framing handshake or message offered no protocol version the toy speaks. */
+  UnsupportedVersion: 4,
+} as const;
+export type AlertCode = (typeof AlertCode)[keyof typeof AlertCode];
+const ALERT_CODES = new Set<number>(Object.values(AlertCode));
+
+export function encodeAlert(code: AlertCode): Uint8Array {
+  return encodeLink(LinkType.Alert, Uint8Array.of(code));
+}
+
+/** Decodes an Alert body (the envelope byte already removed). */
+export function decodeAlert(body: Uint8Array): AlertCode {
+  if (body.length !== 1) throw new LinkError('BAD_LENGTH', `alert body must be 1 byte, got ${body.length}`);
+  const code = body[0]!;
+  if (!ALERT_CODES.has(code)) throw new LinkError('BAD_VALUE', `unknown alert code ${code}`);
+  return code as AlertCode;
+}
