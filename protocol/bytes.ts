@@ -197,7 +197,7 @@ export const utf8 = {
   /** Strict decode: invalid UTF-8 throws the layer's error. */
   decode: (b: Uint8Array, error: ErrorClass = PawLinkError): string => {
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
     } catch {
       throw new error('BAD_UTF8', 'string field is not valid UTF-8');
     }

@@ -47,3 +47,13 @@ describe('seededRandom', () => {
     expect(joined).toEqual(seededRandom('split')(50));
   });
 });
+
+describe('utf8.decode', () => {
+  it('keeps a leading byte-order mark so callers see (and can refuse) it, and rejects invalid UTF-8', async () => {
+    const { utf8 } = await import('../../protocol/bytes.js');
+    expect(utf8.decode(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41))).toBe('\ufeffA');
+    expect(() => utf8.decode(Uint8Array.of(0xc3))).toThrowError(
+      expect.objectContaining({ code: 'BAD_UTF8' }),
+    );
+  });
+});
