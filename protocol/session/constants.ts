@@ -3,6 +3,7 @@
  * 2018-07-11) and PawLink's encrypted records. Each number carries its unit and its source.
  * PROTOCOL.md, "Session layer", is the normative description.
  */
+import { MAX_MESSAGE_LENGTH } from '../framing/constants.js';
 
 // --- Noise (revision 34) ---------------------------------------------------------------------------
 
@@ -81,8 +82,8 @@ export const RECORD_HEADER_LEN = 10;
 /** Bytes a record adds to its plaintext: header + Poly1305 tag. */
 export const RECORD_OVERHEAD = RECORD_HEADER_LEN + TAG_LEN; // 26
 
-/** Largest framed message (one BTP SDU) in bytes (protocol brief, "Framing": max message 2048 bytes). */
-export const MAX_SDU_LEN = 2048;
+/** Largest framed message (one BTP SDU) in bytes: the framing layer's maximum message length. */
+export const MAX_SDU_LEN = MAX_MESSAGE_LENGTH;
 /** The link envelope's type byte in front of every framed message (protocol/link.ts). */
 export const LINK_ENVELOPE_LEN = 1;
 /** Largest record body in bytes: a whole record fits in one framed message with its link envelope. */
