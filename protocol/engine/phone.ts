@@ -47,6 +47,7 @@ import {
   TransferStatus,
 } from '../transfer/index.js';
 import { PROTOCOL_VERSION } from '../version.js';
+import { channelFor } from './channels.js';
 import { ENGINE_MAX_QUEUED_BYTES } from './constants.js';
 
 /** This phone, as every toy it pairs with knows it. */
@@ -445,10 +446,15 @@ export class PhoneConnection {
 
   #onRecord(record: Uint8Array, now: number): void {
     let plaintext: Uint8Array;
+    let channel: RecordChannel;
     try {
-      plaintext = this.#session!.open(record).plaintext;
+      ({ plaintext, channel } = this.#session!.open(record));
     } catch (e) {
       this.#fail(e as PawLinkError, now);
+      return;
+    }
+    if (channel !== channelFor(plaintext)) {
+      this.#fail(new SessionError('WRONG_CHANNEL', 'record on the wrong channel for its content'), now);
       return;
     }
     if (isTransferPlaintext(plaintext)) {
@@ -597,8 +603,7 @@ export class PhoneConnection {
   }
 
   #sendTransfer(msg: TransferMessage, now: number): void {
-    const channel = msg.type === 'Block' ? RecordChannel.Audio : RecordChannel.Control;
-    this.#sendRecord(channel, encodeTransferMessage(msg), now);
+    this.#sendRecord(RecordChannel.Audio, encodeTransferMessage(msg), now);
   }
 
   // ---- sending and closing ----

@@ -60,6 +60,7 @@ import {
   TransferStatus,
 } from '../transfer/index.js';
 import { PROTOCOL_VERSION } from '../version.js';
+import { channelFor } from './channels.js';
 import { AUTH_TIMEOUT_MS, ENGINE_MAX_QUEUED_BYTES } from './constants.js';
 
 /** The toy's durable storage, as the engine needs it. Every call is durable when it returns. */
@@ -435,10 +436,15 @@ export class ToyEngine {
   #onRecord(c: Connection, record: Uint8Array, now: number): void {
     const session = c.session!;
     let plaintext: Uint8Array;
+    let channel: RecordChannel;
     try {
-      plaintext = session.open(record).plaintext;
+      ({ plaintext, channel } = session.open(record));
     } catch (e) {
       this.#close(c, `session: ${e instanceof PawLinkError ? e.code : 'error'}`, now);
+      return;
+    }
+    if (channel !== channelFor(plaintext)) {
+      this.#close(c, 'session: record on the wrong channel for its content', now);
       return;
     }
     if (c.authDeadline !== undefined) {
@@ -715,8 +721,7 @@ export class ToyEngine {
   }
 
   #sendTransfer(c: Connection, msg: TransferMessage, now: number): void {
-    const channel = msg.type === 'Block' ? RecordChannel.Audio : RecordChannel.Control;
-    this.#sendRecord(c, channel, encodeTransferMessage(msg), now);
+    this.#sendRecord(c, RecordChannel.Audio, encodeTransferMessage(msg), now);
   }
 
   // ---- sending and closing ----
