@@ -50,8 +50,6 @@ export const AlertCode = {
   UnknownPhone: 2,
   /** No pairing attempt or session within the unauthenticated-connection limit (10 s). */
   AuthTimeout: 3,
-  /** The framing handshake or message offered no protocol version the toy speaks. */
-  UnsupportedVersion: 4,
 } as const;
 export type AlertCode = (typeof AlertCode)[keyof typeof AlertCode];
 const ALERT_CODES = new Set<number>(Object.values(AlertCode));

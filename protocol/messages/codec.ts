@@ -1,6 +1,6 @@
 /**
  * Encoder and decoder of application messages (record plaintexts): type u8, requestId u16 LE, body.
- * Byte layouts are in PROTOCOL.md, "Application messages" (docs/spec/messages.md); the vectors are
+ * Byte layouts are in PROTOCOL.md, "Application messages"; the vectors are
  * test/vectors/messages.json.
  *
  * Both directions validate every field against the same rules, so an SDK caller asking for volume

@@ -1,6 +1,6 @@
 /**
  * Application messages: every number of the layer in one place, with its unit and where it comes
- * from. PROTOCOL.md section "Application messages" (docs/spec/messages.md) is the normative text.
+ * from. PROTOCOL.md section "Application messages" is the normative text.
  *
  * An application message is the plaintext of one encrypted session record (the session layer
  * encrypts, this layer only encodes). Layout: type u8, requestId u16 LE, body. The type byte's
