@@ -13,6 +13,7 @@ import {
 import { seededRandom } from '../protocol/random.js';
 import {
   generateKeyPair,
+  type KeyPair,
   MAX_RECORD_PLAINTEXT_LEN,
   RecordChannel,
   SessionInitiator,
@@ -127,28 +128,8 @@ function stackBench(): Figure[] {
   });
 }
 
-function handshakeBench(quick: boolean): Figure[] {
-  const phone = generateKeyPair(random);
-  const toy = generateKeyPair(random);
-  const prologue = sessionPrologue(PROTOCOL_VERSION, new Uint8Array(15), new Uint8Array(16));
-  const full = () => {
-    const i = new SessionInitiator({
-      staticKeyPair: phone,
-      toyStaticPublicKey: toy.publicKey,
-      prologue,
-      random,
-    });
-    const r = new SessionResponder({ staticKeyPair: toy, prologue, random, lookupPhone: () => true });
-    r.readMessage1(i.writeMessage1());
-    i.readMessage2(r.writeMessage2().message);
-  };
-  const ms = medianMs(full, quick ? 50 : 300);
-  return [{ name: 'Noise IK handshake (both sides)', value: ms, unit: 'ms', ...atMost(ms, 5, 'ms') }];
-}
-
-function recordBench(quick: boolean): Figure[] {
-  const phone = generateKeyPair(random);
-  const toy = generateKeyPair(random);
+/** One full Noise IK handshake between fresh phone and toy state machines; returns both sessions. */
+function handshake(phone: KeyPair, toy: KeyPair) {
   const prologue = sessionPrologue(PROTOCOL_VERSION, new Uint8Array(15), new Uint8Array(16));
   const i = new SessionInitiator({
     staticKeyPair: phone,
@@ -159,7 +140,18 @@ function recordBench(quick: boolean): Figure[] {
   const r = new SessionResponder({ staticKeyPair: toy, prologue, random, lookupPhone: () => true });
   r.readMessage1(i.writeMessage1());
   const { message, session: toySession } = r.writeMessage2();
-  const { session: phoneSession } = i.readMessage2(message);
+  return { phoneSession: i.readMessage2(message).session, toySession };
+}
+
+function handshakeBench(quick: boolean): Figure[] {
+  const phone = generateKeyPair(random);
+  const toy = generateKeyPair(random);
+  const ms = medianMs(() => handshake(phone, toy), quick ? 50 : 300);
+  return [{ name: 'Noise IK handshake (both sides)', value: ms, unit: 'ms', ...atMost(ms, 5, 'ms') }];
+}
+
+function recordBench(quick: boolean): Figure[] {
+  const { phoneSession, toySession } = handshake(generateKeyPair(random), generateKeyPair(random));
   const plaintext = random(MAX_RECORD_PLAINTEXT_LEN);
   const records = quick ? 2_000 : 20_000;
   const batch = () => {

@@ -200,20 +200,7 @@ export class SessionInitiator {
     const noise = this.expectState('awaitingMessage2');
     try {
       const payload = noise.readMessage(expectType(body, HandshakeMessageType.Message2));
-      const hash = noise.handshakeHash;
-      const remote = noise.remoteStaticKey!;
-      const [c1, c2] = noise.split();
-      const session = new SecureSession({
-        role: 'initiator',
-        sendKey: c1.exportKey(),
-        receiveKey: c2.exportKey(),
-        handshakeHash: hash,
-        remoteStaticKey: remote,
-        rekeyInterval: this.rekeyInterval,
-      });
-      c1.destroy();
-      c2.destroy();
-      noise.destroy();
+      const session = establish(noise, 'initiator', this.rekeyInterval);
       this.noise = undefined;
       this.stateValue = 'established';
       return { payload, session };
@@ -329,20 +316,7 @@ export class SessionResponder<Phone> {
         type: HandshakeMessageType.Message2,
         noise: noise.writeMessage(payload),
       });
-      const hash = noise.handshakeHash;
-      const remote = noise.remoteStaticKey!;
-      const [c1, c2] = noise.split();
-      const session = new SecureSession({
-        role: 'responder',
-        sendKey: c2.exportKey(),
-        receiveKey: c1.exportKey(),
-        handshakeHash: hash,
-        remoteStaticKey: remote,
-        rekeyInterval: this.rekeyInterval,
-      });
-      c1.destroy();
-      c2.destroy();
-      noise.destroy();
+      const session = establish(noise, 'responder', this.rekeyInterval);
       this.noise = undefined;
       this.stateValue = 'established';
       return { message, session };
@@ -368,4 +342,32 @@ export class SessionResponder<Phone> {
     this.noise?.destroy();
     this.noise = undefined;
   }
+}
+
+/**
+ * Turns a completed handshake into the session: Split() gives c1 (initiator → responder) and c2
+ * (responder → initiator), so each side sends with its own direction's key; then every handshake
+ * secret is erased.
+ */
+function establish(
+  noise: NoiseIkHandshake,
+  role: 'initiator' | 'responder',
+  rekeyInterval: bigint | undefined,
+): SecureSession {
+  const handshakeHash = noise.handshakeHash;
+  const remoteStaticKey = noise.remoteStaticKey!;
+  const [c1, c2] = noise.split();
+  const [send, receive] = role === 'initiator' ? [c1, c2] : [c2, c1];
+  const session = new SecureSession({
+    role,
+    sendKey: send.exportKey(),
+    receiveKey: receive.exportKey(),
+    handshakeHash,
+    remoteStaticKey,
+    rekeyInterval,
+  });
+  c1.destroy();
+  c2.destroy();
+  noise.destroy();
+  return session;
 }
