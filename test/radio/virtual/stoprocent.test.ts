@@ -1,0 +1,3 @@
+import { familySuite } from './family-suite.js';
+
+familySuite('stoprocent');
