@@ -62,7 +62,7 @@ function pairingBench(quick: boolean): Figure[] {
     toyMs += performance.now() - t;
     for (let step = 0; step < 5; step++) {
       const body = toPhone.find((o) => o.kind === 'send');
-      if (!body || body.kind !== 'send') break;
+      if (body?.kind !== 'send') break;
       t = performance.now();
       const { send, result } = phone.handle(1, body.body);
       phoneMs += performance.now() - t;
