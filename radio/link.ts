@@ -181,6 +181,11 @@ export interface CentralConnection {
 export interface PeripheralOptions {
   /** Produces the INFO value (PROTOCOL.md §2.1) at each read: it reflects the toy's state then. */
   info: () => Uint8Array;
+  /**
+   * The largest ATT_MTU this peripheral accepts in an MTU exchange, 23–256 (default 256, bleno's
+   * maximum). Lower it to reproduce a phone or toy with a small MTU; `BAD_OPTION` outside the range.
+   */
+  maxMtu?: number;
 }
 
 export interface AdvertiseOptions {

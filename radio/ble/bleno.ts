@@ -56,7 +56,7 @@ interface BlenoHci extends HciLike, EventEmitter {
 /** HCI bindings have these; the CoreBluetooth bindings (macOS) have none of them. */
 interface BlenoBindings {
   _hci?: BlenoHci;
-  _gatt?: { _mtu?: number; _connections?: Map<number, { mtu: number }> };
+  _gatt?: { _mtu?: number; maxMtu?: number; _connections?: Map<number, { mtu: number }> };
   _handle?: number | null;
   _advertising: boolean;
   init(): void;
@@ -195,7 +195,7 @@ function gapCommand(what: string, start: (done: (error?: Error | null) => void) 
 }
 
 class BlenoPeripheral implements Peripheral {
-  readonly maxMtu = BLE_HOST_MTU;
+  readonly maxMtu: number;
   #connections = new Map<number, BlenoConnection>();
   #connect = new Listeners<[PeripheralConnection]>();
   #advertising = false;
@@ -211,7 +211,16 @@ class BlenoPeripheral implements Peripheral {
     readonly release: () => void,
     readonly options: PeripheralOptions,
     readonly kind: string,
-  ) {}
+  ) {
+    const mtu = options.maxMtu ?? BLE_HOST_MTU;
+    if (!Number.isInteger(mtu) || mtu < ATT_MTU_DEFAULT || mtu > BLE_HOST_MTU) {
+      throw radioError(
+        'BAD_OPTION',
+        `peripheral max MTU ${mtu} is outside ${ATT_MTU_DEFAULT}..${BLE_HOST_MTU}`,
+      );
+    }
+    this.maxMtu = mtu;
+  }
 
   get #hci(): BlenoHci | undefined {
     return this.bleno._bindings._hci;
@@ -274,6 +283,8 @@ class BlenoPeripheral implements Peripheral {
     bleno.on('mtuChange', (mtu: number) => {
       this.#lastMtu = mtu;
     });
+    // Both families keep one GATT server per bindings, which caps the MTU exchange at `maxMtu`.
+    if (bleno._bindings._gatt) bleno._bindings._gatt.maxMtu = this.maxMtu;
     const service = new bleno.PrimaryService({ uuid: SERVICE_UUID, characteristics: [rx, tx, info] });
     await gapCommand('setting the GATT service', (done) =>
       withEnv({ BLENO_DEVICE_NAME: process.env.BLENO_DEVICE_NAME ?? GAP_DEVICE_NAME }, () =>

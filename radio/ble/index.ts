@@ -12,6 +12,7 @@
  */
 
 import { realScheduler, type Scheduler } from '../clock.js';
+import { ATT_MTU_DEFAULT, BLE_HOST_MTU } from '../constants.js';
 import { radioError } from '../internal.js';
 import type { Central, Peripheral, PeripheralOptions } from '../link.js';
 import { openBlenoPeripheral } from './bleno.js';
@@ -92,6 +93,18 @@ export async function openBleCentral(options: BleOptions = {}): Promise<Central>
 
 /** A peripheral over bleno, serving PawLink's GATT service. */
 export async function openBlePeripheral(options: BleOptions & PeripheralOptions): Promise<Peripheral> {
+  const mtu = options.maxMtu;
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < ATT_MTU_DEFAULT || mtu > BLE_HOST_MTU)) {
+    throw radioError(
+      'BAD_OPTION',
+      `peripheral max MTU ${mtu} is outside ${ATT_MTU_DEFAULT}..${BLE_HOST_MTU}`,
+    );
+  }
   const { family, host, kind } = await prepare(options, 'peripheral');
-  return openBlenoPeripheral(family, host, { info: options.info }, kind);
+  return openBlenoPeripheral(
+    family,
+    host,
+    { info: options.info, ...(options.maxMtu !== undefined ? { maxMtu: options.maxMtu } : {}) },
+    kind,
+  );
 }

@@ -83,8 +83,6 @@ export interface MemoryCentralOptions {
 }
 
 export interface MemoryPeripheralOptions extends PeripheralOptions {
-  /** The largest ATT_MTU this peripheral accepts (default 256, as bleno). */
-  maxMtu?: number;
   address?: string;
   /** Signal strength scanners and connected centrals see, dBm (default −60). */
   rssi?: number;

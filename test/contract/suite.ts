@@ -99,8 +99,11 @@ class Env {
   }
 
   /** A toy that advertises ADV and answers INFO with `this.info`. */
-  async toy(serviceData = ADV): Promise<Peripheral> {
-    const p = await this.t.openPeripheral({ info: () => encodeInfo(this.info) });
+  async toy(serviceData = ADV, maxMtu?: number): Promise<Peripheral> {
+    const p = await this.t.openPeripheral({
+      info: () => encodeInfo(this.info),
+      ...(maxMtu !== undefined ? { maxMtu } : {}),
+    });
     this.#closers.push(() => p.close());
     p.onConnect((c) => this.peripheralConnections.push(c));
     await p.advertise({ serviceData });
@@ -263,6 +266,20 @@ export function defineLinkContract(
       env.info = { ...INFO, pairingWindowOpen: true };
       expect(await conn.readInfo()).toEqual(encodeInfo(env.info));
       await env.until(() => peer.mtu === env.t.expectedMtu, 'the toy to learn the MTU');
+    });
+
+    test('a toy that accepts at most MTU 185 gets exactly that from the exchange', async () => {
+      const env = await Env.open(factory);
+      const toy = await env.toy(ADV, 185);
+      expect(toy.maxMtu).toBe(185);
+      const central = await env.phone();
+      const conn = await central.connect((await env.find(central)).id);
+      expect(conn.mtu).toBe(185);
+      expect(conn.maxWriteLength).toBe(182);
+      await expectRadioError(
+        env.t.openPeripheral({ info: () => encodeInfo(INFO), maxMtu: 20 }),
+        'BAD_OPTION',
+      );
     });
 
     test('service data longer than a scan response holds is refused with ADV_DATA_TOO_LONG', async () => {
