@@ -6,9 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { type Bench, type Figure, formatTable } from './harness.js';
 import { protocolBenches } from './protocol.bench.js';
+import { radioBenches } from './radio.bench.js';
 
 const quick = process.argv.includes('--quick');
-const benches: Array<[string, Bench]> = [...protocolBenches];
+const benches: Array<[string, Bench]> = [...protocolBenches, ...radioBenches];
 
 const all: Figure[] = [];
 for (const [title, bench] of benches) {
