@@ -49,6 +49,13 @@ export {
   isForbiddenSetupCode,
   parseSetupCode,
 } from './setup-code.js';
+export {
+  decodeSetupPayload,
+  encodeSetupPayload,
+  parseSetupInput,
+  SETUP_PAYLOAD_PREFIX,
+  type SetupPayload,
+} from './setup-payload.js';
 export * as spake2plus from './spake2plus.js';
 export {
   checkToyPairingState,
