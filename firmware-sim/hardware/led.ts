@@ -1,7 +1,8 @@
 /**
  * The heart LED. Several indications may want it at once; the one with the highest priority shows
- * (PROTOCOL.md §8 "LED priorities"): recording > pairing window > identify > new message > the base
- * mode the app set. Each indication is a pattern; `litAt(now)` says whether the LED is on.
+ * (PROTOCOL.md §8 "LED priorities"): recording > factory reset pending > pairing window > identify >
+ * new message > the base mode the app set. Each indication is a pattern; `litAt(now)` says whether
+ * the LED is on.
  */
 export type LedPattern =
   | { mode: 'off' }
@@ -12,7 +13,7 @@ export type LedPattern =
   | { mode: 'pulse'; periodMs: number };
 
 /** Indications, highest priority first. */
-export const LED_LAYERS = ['recording', 'pairing', 'identify', 'newMessage', 'base'] as const;
+export const LED_LAYERS = ['recording', 'resetPending', 'pairing', 'identify', 'newMessage', 'base'] as const;
 export type LedLayer = (typeof LED_LAYERS)[number];
 
 export class HeartLed {

@@ -265,6 +265,8 @@ class NobleCentral implements Central {
     if (this.noble._state !== 'poweredOn') return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(resolve, GAP_COMMAND_TIMEOUT_MS);
+      // A safety limit only: it must not keep the process alive after close() released the host.
+      t.unref();
       this.noble.stopScanning(() => {
         clearTimeout(t);
         resolve();
