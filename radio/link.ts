@@ -125,8 +125,9 @@ export interface ConnectOptions {
 /**
  * The SDK's side of the radio.
  *
- * `scan` yields each advertiser of the service at most once per scan: the first advertisement
- * that passes the filter. The scan stops when the timeout expires, when the consumer leaves the
+ * `scan` yields each advertiser of the service once per scan for each distinct service data: the
+ * first advertisement that passes the filter, and again whenever its service data changes (a
+ * pairing window opening, a rotating tag), never twice for the same data. The scan stops when the timeout expires, when the consumer leaves the
  * loop (`break`, `return`, a throw), on `connect` (one radio, one activity: a connect ends a
  * running scan) or on `close`. A second scan while one runs fails with `SCAN_IN_PROGRESS`.
  */

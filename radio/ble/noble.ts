@@ -219,7 +219,8 @@ class NobleCentral implements Central {
     if (this.#closed) return failed(radioError('CLOSED', 'the central is closed'));
     if (this.#scan) return failed(radioError('SCAN_IN_PROGRESS', 'a scan is already running'));
     const wanted = normalizeUuid(options.serviceUuid ?? SERVICE_UUID);
-    const yielded = new Set<string>();
+    /** Per advertiser, the service data last yielded (hex; '' for none). */
+    const yielded = new Map<string, string>();
     const withoutData = new Map<string, number>();
     const noble = this.noble;
     let stopDone!: () => void;
@@ -227,9 +228,10 @@ class NobleCentral implements Central {
       stopDone = resolve;
     });
     const onDiscover = (p: NoblePeripheral) => {
-      if (yielded.has(p.id)) return;
       const ad = p.advertisement ?? {};
       const entry = (ad.serviceData ?? []).find((s) => normalizeUuid(s.uuid) === wanted);
+      const dataKey = entry ? Buffer.from(entry.data).toString('hex') : '';
+      if (yielded.get(p.id) === dataKey) return;
       const listed = (ad.serviceUuids ?? []).some((u) => normalizeUuid(u) === wanted);
       if (!entry && !listed) return;
       if (!entry) {
@@ -239,7 +241,7 @@ class NobleCentral implements Central {
       }
       const serviceData = entry ? new Uint8Array(entry.data) : undefined;
       if (options.filter && !options.filter(serviceData)) return;
-      yielded.add(p.id);
+      yielded.set(p.id, dataKey);
       this.#peripherals.set(p.id, p);
       queue.push({ id: p.id, address: p.address, rssi: p.rssi, serviceData });
     };

@@ -659,7 +659,8 @@ export class MemoryCentral implements Central {
     if (this.#scan) return failed(radioError('SCAN_IN_PROGRESS', 'a scan is already running'));
     const wanted = normalizeUuid(options.serviceUuid ?? SERVICE_UUID);
     const ours = wanted === normalizeUuid(SERVICE_UUID);
-    const seen = new Set<string>();
+    /** Per advertiser, the service data last yielded (hex; '' for none). */
+    const seen = new Map<string, string>();
     const sched = this.air.scheduler;
     let tick: Timer | undefined;
     const end = sched.setTimer(() => queue.end(), options.timeoutMs);
@@ -671,10 +672,11 @@ export class MemoryCentral implements Central {
     const listen = () => {
       tick = sched.setTimer(() => {
         for (const p of this.air.hear()) {
-          if (!ours || seen.has(p.id)) continue;
+          const dataKey = p.serviceData ? Buffer.from(p.serviceData).toString('hex') : '';
+          if (!ours || seen.get(p.id) === dataKey) continue;
           const serviceData = p.serviceData?.slice();
           if (options.filter && !options.filter(serviceData)) continue;
-          seen.add(p.id);
+          seen.set(p.id, dataKey);
           this.#known.add(p.id);
           queue.push({ id: p.id, address: p.address, rssi: p.rssi, serviceData });
         }

@@ -218,6 +218,24 @@ export function defineLinkContract(
       expect(typeof seen[0]!.rssi).toBe('number');
     });
 
+    test('a toy whose service data changes during a scan is reported again with the new data', async () => {
+      const env = await Env.open(factory);
+      const toy = await env.toy();
+      const central = await env.phone();
+      const seen: Array<Uint8Array | undefined> = [];
+      const changed = encodeAdvertisement({
+        version: 1,
+        pairingWindowOpen: false,
+        tag: Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1),
+      });
+      for await (const t of central.scan({ timeoutMs: env.t.quietScanMs })) {
+        seen.push(t.serviceData);
+        if (seen.length === 1) await toy.advertise({ serviceData: changed });
+        if (seen.length === 2) break;
+      }
+      expect(seen).toEqual([ADV, changed]);
+    });
+
     test('the scan filter sees the service data and keeps out what it rejects', async () => {
       const env = await Env.open(factory);
       await env.toy();
