@@ -5,11 +5,12 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { type Bench, type Figure, formatTable } from './harness.js';
+import { productBenches } from './product.bench.js';
 import { protocolBenches } from './protocol.bench.js';
 import { radioBenches } from './radio.bench.js';
 
 const quick = process.argv.includes('--quick');
-const benches: Array<[string, Bench]> = [...protocolBenches, ...radioBenches];
+const benches: Array<[string, Bench]> = [...protocolBenches, ...radioBenches, ...productBenches];
 
 const all: Figure[] = [];
 for (const [title, bench] of benches) {
