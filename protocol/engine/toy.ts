@@ -16,7 +16,7 @@
  * session closes it without a word (an unauthenticated reason could be forged).
  */
 import { bytesEqual } from '../bytes.js';
-import { PawLinkError, TransferError } from '../errors.js';
+import { PairingError, PawLinkError, TransferError } from '../errors.js';
 import { BtpEndpoint } from '../framing/endpoint.js';
 import {
   AlertCode as Alert,
@@ -127,6 +127,8 @@ export type ToyEvent =
       total: number;
     }
   | { type: 'upload-discarded'; connectionId: ConnectionId; transferId: number; status: number }
+  /** Storage failed during a transfer: it ended with StorageFailed; what was stored before stays. */
+  | { type: 'storage-failed'; connectionId: ConnectionId; transferId: number }
   | { type: 'download-finished'; connectionId: ConnectionId; messageId: number; status: number };
 
 export type ToyOutput =
@@ -517,7 +519,8 @@ export class ToyEngine {
       }
     } catch (e) {
       if (!(e instanceof PawLinkError)) throw e;
-      return { type: 'Error', requestId, code: appErrorFor(e.code) };
+      // Pairing refusals keep their meaning; anything else (a storage failure) is the toy's own fault.
+      return { type: 'Error', requestId, code: e instanceof PairingError ? appErrorFor(e.code) : 'INTERNAL' };
     }
   }
 
@@ -562,7 +565,14 @@ export class ToyEngine {
     const { storage } = this.#opts;
     // A sender that lost our Done (the link dropped just after it) offers the transfer again:
     // answer Done with the stored message instead of storing it twice.
-    const completed = storage.completedTransfer(init.transferId);
+    let completed: ReturnType<ToyStorage['completedTransfer']>;
+    try {
+      completed = storage.completedTransfer(init.transferId);
+    } catch (e) {
+      if (!(e instanceof PawLinkError)) throw e;
+      this.#storageFailed(c, init.transferId, now);
+      return;
+    }
     if (
       completed &&
       init.direction === TransferDirection.Upload &&
@@ -602,6 +612,9 @@ export class ToyEngine {
   #toReceiver(c: Connection, msg: TransferMessage, now: number): void {
     const receiver = c.receivers.get(msg.transferId);
     if (!receiver) {
+      // Blocks and End still in flight after the toy ended a transfer (it told the sender then)
+      // are dropped quietly: answering each would abort the sender's retry of the same transfer.
+      if (msg.type === 'Block' || msg.type === 'End') return;
       this.#sendTransfer(
         c,
         { type: 'TransferAbort', transferId: msg.transferId, status: TransferStatus.UnknownTransfer },
@@ -619,60 +632,90 @@ export class ToyEngine {
   }
 
   #receiverOutputs(c: Connection, outputs: ReceiverOutput[], now: number): void {
-    const { storage } = this.#opts;
+    // Storage is durable when a call returns, and throws when it cannot be (flash full or failing).
+    // Then nothing after the failed step may go out (a BlockAck promises the bytes are stored):
+    // the transfer ends with StorageFailed and what was stored before stays for a resume.
     for (const o of outputs) {
-      switch (o.kind) {
-        case 'send':
-          this.#sendTransfer(c, o.message, now);
-          break;
-        case 'begin':
-          storage.beginPartial(o.init, o.keepBytes);
-          break;
-        case 'commit': {
-          storage.appendPartial(o.transferId, o.offset, o.bytes);
-          const r = c.receivers.get(o.transferId);
-          if (r) {
-            const p = r.progress;
-            this.#event({
-              type: 'upload-progress',
-              connectionId: c.id,
-              transferId: o.transferId,
-              committed: p.committedBytes,
-              total: p.totalBytes,
-            });
-          }
-          break;
-        }
-        case 'complete':
-          storage.completePartial(o.transferId, o.messageId, o.content, o.sha256);
-          c.receivers.delete(o.transferId);
-          this.#event({
-            type: 'message-stored',
-            connectionId: c.id,
-            messageId: o.messageId,
-            bytes: o.content.length,
-          });
-          break;
-        case 'discard':
-          storage.dropPartial(o.transferId);
-          c.receivers.delete(o.transferId);
-          this.#event({
-            type: 'upload-discarded',
-            connectionId: c.id,
-            transferId: o.transferId,
-            status: o.status,
-          });
-          break;
-        case 'aborted':
-          if (!o.keepPartial) storage.dropPartial(o.transferId);
-          c.receivers.delete(o.transferId);
-          break;
+      try {
+        this.#applyReceiverOutput(c, o, now);
+      } catch (e) {
+        if (!(e instanceof PawLinkError)) throw e;
+        const transferId =
+          o.kind === 'send' ? o.message.transferId : o.kind === 'begin' ? o.init.transferId : o.transferId;
+        this.#storageFailed(c, transferId, now);
+        return;
       }
     }
   }
 
+  #storageFailed(c: Connection, transferId: number, now: number): void {
+    c.receivers.delete(transferId);
+    c.senders.delete(transferId);
+    this.#sendTransfer(c, { type: 'TransferAbort', transferId, status: TransferStatus.StorageFailed }, now);
+    this.#event({ type: 'storage-failed', connectionId: c.id, transferId });
+  }
+
+  #applyReceiverOutput(c: Connection, o: ReceiverOutput, now: number): void {
+    const { storage } = this.#opts;
+    switch (o.kind) {
+      case 'send':
+        this.#sendTransfer(c, o.message, now);
+        break;
+      case 'begin':
+        storage.beginPartial(o.init, o.keepBytes);
+        break;
+      case 'commit': {
+        storage.appendPartial(o.transferId, o.offset, o.bytes);
+        const r = c.receivers.get(o.transferId);
+        if (r) {
+          const p = r.progress;
+          this.#event({
+            type: 'upload-progress',
+            connectionId: c.id,
+            transferId: o.transferId,
+            committed: p.committedBytes,
+            total: p.totalBytes,
+          });
+        }
+        break;
+      }
+      case 'complete':
+        storage.completePartial(o.transferId, o.messageId, o.content, o.sha256);
+        c.receivers.delete(o.transferId);
+        this.#event({
+          type: 'message-stored',
+          connectionId: c.id,
+          messageId: o.messageId,
+          bytes: o.content.length,
+        });
+        break;
+      case 'discard':
+        storage.dropPartial(o.transferId);
+        c.receivers.delete(o.transferId);
+        this.#event({
+          type: 'upload-discarded',
+          connectionId: c.id,
+          transferId: o.transferId,
+          status: o.status,
+        });
+        break;
+      case 'aborted':
+        if (!o.keepPartial) storage.dropPartial(o.transferId);
+        c.receivers.delete(o.transferId);
+        break;
+    }
+  }
+
   #onDownloadRequest(c: Connection, transferId: number, messageId: number, now: number): void {
-    const content = this.#opts.storage.readMessage(messageId);
+    let content: Uint8Array | undefined;
+    try {
+      content = this.#opts.storage.readMessage(messageId);
+    } catch (e) {
+      // A damaged stored message is never sent: the phone hears StorageFailed.
+      if (!(e instanceof PawLinkError)) throw e;
+      this.#storageFailed(c, transferId, now);
+      return;
+    }
     if (!content) {
       this.#sendTransfer(c, { type: 'TransferAbort', transferId, status: TransferStatus.NotFound }, now);
       return;

@@ -74,7 +74,7 @@ describe('pawlink-sim --json with commands on stdin', () => {
     const r = run(
       // No power-on window, so the 3 s hold is what opens it (a hold on an already open window
       // changes nothing, and the test would depend on which came first).
-      ['--json', '--state', state, '--speaker', 'none', '--speed', '100', '--no-pairing-window'],
+      ['--json', '--state', state, '--speaker', 'none', '--speed', '10', '--no-pairing-window'],
       'hold listen 3\nstatus\nbogus command\nquit\n',
     );
     expect(await r.code).toBe(0);

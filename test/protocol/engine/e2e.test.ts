@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { bytesEqual } from '../../../protocol/bytes.js';
 import { sha256 } from '../../../protocol/crypto.js';
 import type { PairedToy } from '../../../protocol/engine/phone.js';
+import { PawLinkError } from '../../../protocol/errors.js';
 import { AlertCode } from '../../../protocol/link.js';
 import { seededRandom } from '../../../protocol/random.js';
 import { TransferStatus } from '../../../protocol/transfer/index.js';
@@ -227,5 +228,54 @@ describe('voice transfer through the engines', () => {
     const outs = toy.engine.takeOutputs();
     expect(outs.some((o) => o.kind === 'disconnect' && o.reason.startsWith('session:'))).toBe(true);
     expect(toy.app.volume).toBe(128);
+  });
+});
+
+describe('storage failures inside the toy engine', () => {
+  it('end the upload with StorageFailed instead of throwing, keep what was stored, and a resume completes it', () => {
+    const message = syntheticMessage('storage failure');
+    const toy = makeToy('storage failure');
+    const sim = new LinkSim(toy);
+    const mum = makePhone('mum');
+    const paired = pairFirstPhone(toy, sim, mum);
+    sim.phone!.openSession(paired, sim.now);
+    sim.waitFor('session-open');
+    // The flash fails on the third commit (as a full or failing flash does: a typed error).
+    const append = toy.storage.appendPartial.bind(toy.storage);
+    let commits = 0;
+    let stored = 0;
+    toy.storage.appendPartial = (id, offset, bytes) => {
+      if (++commits === 3) throw new PawLinkError('FULL', 'flash full');
+      append(id, offset, bytes);
+      stored = offset + bytes.length;
+    };
+    const transferId = sim.phone!.upload(message, sim.now);
+    const failed = sim.waitFor('transfer-failed');
+    expect(failed.status).toBe(TransferStatus.StorageFailed);
+    expect(sim.toyEvents.some((e) => e.type === 'storage-failed')).toBe(true);
+    expect(toy.storage.messages.size).toBe(0);
+    // Exactly what the two good commits stored, a prefix of the message; nothing of the failed one.
+    const partial = toy.storage.partials.get(transferId)!.committed;
+    expect(stored).toBeGreaterThan(8_000);
+    expect(partial).toEqual(message.subarray(0, stored));
+    // The flash works again: the same upload resumes from what was stored and completes once.
+    toy.storage.appendPartial = append;
+    sim.phone!.upload(message, sim.now, transferId);
+    const done = sim.waitFor('upload-done');
+    expect(toy.storage.messages.get(done.messageId)).toEqual(message);
+  });
+
+  it('answers a request whose handling fails in storage with Error INTERNAL and keeps the session', () => {
+    const toy = makeToy('storage failure app');
+    const sim = new LinkSim(toy);
+    const paired = pairFirstPhone(toy, sim);
+    sim.phone!.openSession(paired, sim.now);
+    sim.waitFor('session-open');
+    toy.app.handleRequest = () => {
+      throw new PawLinkError('CORRUPT_VALUE', 'flash damaged');
+    };
+    sim.phone!.request({ type: 'SetVolume', volume: 9 }, sim.now);
+    expect(sim.waitFor('response').message).toMatchObject({ type: 'Error', code: 'INTERNAL' });
+    expect(sim.phone!.state).toBe('session');
   });
 });
