@@ -56,13 +56,52 @@ interface BlenoHci extends HciLike, EventEmitter {
 /** HCI bindings have these; the CoreBluetooth bindings (macOS) have none of them. */
 interface BlenoBindings {
   _hci?: BlenoHci;
-  _gatt?: { _mtu?: number; maxMtu?: number; _connections?: Map<number, { mtu: number }> };
+  _gatt?: BlenoGatt;
   _handle?: number | null;
   _advertising: boolean;
   init(): void;
 }
 
 type CharacteristicClass = new (options: Record<string, unknown>) => unknown;
+
+/** bleno's ATT server (hci-socket/gatt.js); `connection` is @stoprocent's handle argument. */
+interface BlenoGatt {
+  _mtu?: number;
+  maxMtu?: number;
+  _connections?: Map<number, { mtu: number }>;
+  handleRequest(request: Buffer, connection?: number): void;
+  errorResponse(opcode: number, handle: number, status: number): Buffer;
+  send(data: Buffer, connection?: number): void;
+}
+
+/** ATT Error Response code Invalid PDU (Core 5.4 Vol 3 Part F §3.4.1.1). */
+const ATT_INVALID_PDU = 0x04;
+
+/**
+ * bleno's ATT server reads a request's fields without checking its length, so a truncated request
+ * from anyone in range (an Exchange MTU Request of 2 bytes, a Read Request of 1) throws out of the
+ * HCI socket's data handler: an uncaught exception that would end the toy's process. The guard
+ * answers such a request with Error Response "Invalid PDU" instead; a malformed command (opcode
+ * bit 6 set, Vol 3 Part F §3.3.1) or confirmation gets no answer, as ATT requires. Found by the
+ * security suite (test/security/gatt.test.ts).
+ */
+export function guardAttServer(gatt: BlenoGatt): void {
+  const handle = gatt.handleRequest;
+  gatt.handleRequest = function guarded(this: BlenoGatt, request: Buffer, connection?: number) {
+    try {
+      handle.call(this, request, connection);
+    } catch {
+      const opcode = request[0] ?? 0;
+      const isCommand = (opcode & 0x40) !== 0 || opcode === 0x1e;
+      if (isCommand) return;
+      try {
+        this.send(this.errorResponse(opcode, 0, ATT_INVALID_PDU), connection);
+      } catch {
+        // The link is gone: nothing to answer.
+      }
+    }
+  };
+}
 
 interface Bleno extends EventEmitter {
   state: string;
@@ -284,7 +323,10 @@ class BlenoPeripheral implements Peripheral {
       this.#lastMtu = mtu;
     });
     // Both families keep one GATT server per bindings, which caps the MTU exchange at `maxMtu`.
-    if (bleno._bindings._gatt) bleno._bindings._gatt.maxMtu = this.maxMtu;
+    if (bleno._bindings._gatt) {
+      bleno._bindings._gatt.maxMtu = this.maxMtu;
+      guardAttServer(bleno._bindings._gatt);
+    }
     const service = new bleno.PrimaryService({ uuid: SERVICE_UUID, characteristics: [rx, tx, info] });
     await gapCommand('setting the GATT service', (done) =>
       withEnv({ BLENO_DEVICE_NAME: process.env.BLENO_DEVICE_NAME ?? GAP_DEVICE_NAME }, () =>

@@ -243,10 +243,18 @@ export class Air extends EventEmitter<AirEvents> implements AirEndpoint {
     });
   }
 
-  /** One advertising event: every scanner in range hears it; a waiting initiator connects. */
+  /**
+   * One advertising event: every scanner in range hears it; then, of the initiators waiting for
+   * this advertiser, the one that asked first connects (an advertiser accepts one CONNECT_IND per
+   * event and stops advertising: Core 5.4 Vol 6 Part B §4.4.2.9). On a real radio the first
+   * CONNECT_IND received wins, which no initiator controls; "first asked" keeps the simulation
+   * deterministic and independent of the order the hosts attached in, so a host that re-connects
+   * the moment it is dropped cannot hold a toy against one already waiting.
+   */
   private advertisingEvent(advertiser: Controller, time: number): void {
     advertiser.lastAdvertisingEvent = time;
     const adv = advertiser.advertising;
+    let first: Controller | undefined;
     for (const c of [...this.attached]) {
       if (c === advertiser || !this.inRange(c, advertiser)) continue;
       c.hearAdvertising(advertiser);
@@ -254,9 +262,10 @@ export class Air extends EventEmitter<AirEvents> implements AirEndpoint {
       if (!initiator || !adv.enabled || !initiator.peerAddress.equals(advertiser.address)) continue;
       const directed = adv.type === AdvType.AdvDirectIndHigh || adv.type === AdvType.AdvDirectIndLow;
       if (adv.type === AdvType.AdvInd || (directed && adv.directAddress.equals(c.address))) {
-        this.connect(c, advertiser);
+        if (!first || initiator.sequence < first.initiator!.sequence) first = c;
       }
     }
+    if (first) this.connect(first, advertiser);
   }
 
   private connect(central: Controller, peripheral: Controller): void {

@@ -106,7 +106,12 @@ interface InitiatorState {
   maxIntervalMs: number;
   latency: number;
   supervisionTimeoutMs: number;
+  /** Order of LE Create Connection commands on the air: the earliest waiting initiator connects first. */
+  sequence: number;
 }
+
+/** Counts LE Create Connection commands across every controller of the process. */
+let initiatorSequence = 0;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -545,6 +550,7 @@ export class Controller {
       maxIntervalMs,
       latency: p.readUInt16LE(17),
       supervisionTimeoutMs: p.readUInt16LE(19) * SUPERVISION_TIMEOUT_UNIT_MS,
+      sequence: ++initiatorSequence,
     };
     this.answer(commandStatus(Op.LeCreateConnection, HciStatus.Success));
     this.air.wake();
