@@ -32,7 +32,7 @@ import { type ToyState, toyState } from './toy-state.js';
 
 export { FramedLink } from './framed-link.js';
 export { Att, AttError, RawCentral, RawConnection, serviceDataOf } from './raw-central.js';
-export { Relay } from './relay.js';
+export { flipBit, framedMessages, Relay, tamper } from './relay.js';
 export { type ToyState, toyState } from './toy-state.js';
 
 export interface Lab {

@@ -9,6 +9,8 @@
  *   relay.fromPhone = (value, i) => (i === 3 ? [flipBit(value, 17)] : [value]);
  *   const phone = await TestPhone.connect(lab.bench, identity, { address: relay.address });
  */
+import { concat } from '../../../protocol/bytes.js';
+import { type BtpPacket, decodePacket, encodePacket } from '../../../protocol/framing/codec.js';
 import { openBlePeripheral } from '../../../radio/ble/index.js';
 import type { Peripheral, PeripheralConnection } from '../../../radio/link.js';
 import { installVirtualHci } from '../../../radio/virtual/index.js';
@@ -125,4 +127,56 @@ export function flipBit(value: Uint8Array, bit: number): Uint8Array {
   const out = value.slice();
   out[bit >> 3]! ^= 1 << (bit & 7);
   return out;
+}
+
+/**
+ * The data packets of one direction's ATT values (the framing handshake and anything that does not
+ * decode are skipped), and the messages they carry, reassembled: what a passive listener recovers.
+ */
+export function framedMessages(values: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let parts: Uint8Array[] | undefined;
+  for (const v of values) {
+    let p: BtpPacket;
+    try {
+      p = decodePacket(v);
+    } catch {
+      continue;
+    }
+    if (p.kind === 'ack') continue;
+    if (p.kind === 'beginning') parts = [p.payload];
+    else parts?.push(p.payload);
+    if (p.ending && parts) {
+      out.push(concat(...parts));
+      parts = undefined;
+    }
+  }
+  return out;
+}
+
+/**
+ * A hook that changes the message of a single-segment packet when `match(message)` holds (the
+ * packet is re-encoded with its own header, so framing cannot tell); everything else passes.
+ * `times` limits how many messages are changed (default 1).
+ */
+export function tamper(
+  match: (message: Uint8Array) => boolean,
+  change: (message: Uint8Array) => Uint8Array,
+  times = 1,
+): Hook & { changed: number } {
+  const hook = ((value: Uint8Array) => {
+    if (hook.changed >= times) return [value];
+    let p: BtpPacket;
+    try {
+      p = decodePacket(value);
+    } catch {
+      return [value];
+    }
+    if (p.kind !== 'beginning' || !p.ending || !match(p.payload)) return [value];
+    hook.changed++;
+    const payload = change(p.payload);
+    return [encodePacket({ ...p, payload, messageLength: payload.length })];
+  }) as unknown as Hook & { changed: number };
+  hook.changed = 0;
+  return hook;
 }
