@@ -416,6 +416,9 @@ export class ToyEngine {
     try {
       entry = responder.readMessage1(body).phone;
       ({ message, session } = responder.writeMessage2());
+      // A valid message 1 is encrypted to the toy's static key, which a phone learns only from
+      // ToyIdentity: the phone finished pairing, so its entry stops being provisional (persisted).
+      this.#opts.pairing.confirmSession(entry.phoneId);
     } catch (e) {
       const code = e instanceof PawLinkError ? e.code : 'error';
       this.#refuse(
@@ -458,6 +461,7 @@ export class ToyEngine {
       this.#close(c, 'pairing removed', now);
       return;
     }
+
     if (isTransferPlaintext(plaintext)) this.#onTransfer(c, plaintext, now);
     else this.#onAppMessage(c, plaintext, now);
   }

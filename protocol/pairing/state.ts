@@ -30,7 +30,14 @@ import {
 import { deriveSetupScalars } from './keys.js';
 import { generateDiscriminator, generateSetupCode, parseSetupCode } from './setup-code.js';
 import { checkPbkdfParams, computeL, decodePoint, scalarFromBytes, scalarToBytes } from './spake2plus.js';
-import { checkEntry, type PairingEntry, type PairingTable, RoleCode, roleFromCode } from './table.js';
+import {
+  checkEntry,
+  type PairingEntry,
+  type PairingTable,
+  ROLE_PROVISIONAL_BIT,
+  RoleCode,
+  roleFromCode,
+} from './table.js';
 
 /** What the toy keeps instead of the setup code. */
 export interface PairingVerifier {
@@ -193,7 +200,8 @@ export function encodeToyPairingState(s: ToyPairingState): Uint8Array {
     .u8(s.pairings.length);
   if (s.tagKey) w.bytes(s.tagKey);
   for (const e of s.pairings) {
-    w.bytes(e.phoneId).bytes(e.phoneStaticPublicKey).u8(RoleCode[e.role]).bytes8(utf8.encode(e.name));
+    const roleByte = RoleCode[e.role] | (e.provisional ? ROLE_PROVISIONAL_BIT : 0);
+    w.bytes(e.phoneId).bytes(e.phoneStaticPublicKey).u8(roleByte).bytes8(utf8.encode(e.name));
   }
   const body = w.finish();
   return new Writer(PairingError).bytes(body).bytes(sha256(body).subarray(0, STATE_CHECKSUM_LEN)).finish();
@@ -240,11 +248,18 @@ export function decodeToyPairingState(bytes: Uint8Array): ToyPairingState {
     for (let i = 0; i < count; i++) {
       const phoneId = r.bytes(DEVICE_ID_LEN);
       const phoneStaticPublicKey = r.bytes(STATIC_KEY_LEN);
-      const role = roleFromCode(r.u8());
+      const roleByte = r.u8();
+      const role = roleFromCode(roleByte & ~ROLE_PROVISIONAL_BIT);
       const nameLen = r.u8();
       if (nameLen > NAME_MAX_BYTES) throw invalid('name too long');
       const name = utf8.decode(r.bytes(nameLen), PairingError);
-      pairings.push({ phoneId, phoneStaticPublicKey, role, name });
+      pairings.push({
+        phoneId,
+        phoneStaticPublicKey,
+        role,
+        name,
+        ...((roleByte & ROLE_PROVISIONAL_BIT) !== 0 ? { provisional: true as const } : {}),
+      });
     }
     r.end();
     const state: ToyPairingState = {

@@ -29,7 +29,17 @@ export interface PairingEntry {
   readonly role: Role;
   /** Display name for the owner's list, at most 32 UTF-8 bytes; may be empty. */
   readonly name: string;
+  /**
+   * Paired, but the phone has not yet opened a session, so the toy does not know that it received
+   * ToyIdentity (the last pairing message can be lost with the link). Cleared by its first session
+   * (`ToyPairing.confirmSession`); a table of provisional entries only does not stop the paw from
+   * opening the window (PROTOCOL.md, "Toy state machine"). Absent = confirmed.
+   */
+  readonly provisional?: true;
 }
+
+/** Bit 7 of a persisted entry's role byte: the entry is provisional. */
+export const ROLE_PROVISIONAL_BIT = 0x80;
 
 export type PairingTable = readonly PairingEntry[];
 

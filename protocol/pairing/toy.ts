@@ -245,7 +245,11 @@ export class ToyPairing {
       const outputs = this.#expire(now);
       if (this.locked) return { opened: false, reason: 'LOCKED', outputs };
       if (!(holdMs >= PAW_HOLD_MS)) return { opened: false, reason: 'HOLD_TOO_SHORT', outputs };
-      if (this.#state.pairings.length > 0) return { opened: false, reason: 'TABLE_NOT_EMPTY', outputs };
+      const pairings = this.#state.pairings;
+      if (pairings.some((e) => !e.provisional)) return { opened: false, reason: 'TABLE_NOT_EMPTY', outputs };
+      // Only phones that never opened a session (their ToyIdentity may never have arrived): the
+      // owner holding the paw again starts over, as after a factory reset of the table alone.
+      if (pairings.length > 0) this.#commit(withoutTagKey(this.#state), { pairings: [] });
       const closesAt = now + WINDOW_MS;
       this.#window = { closesAt, openedBy: 'paw', grantRole: 'admin', failures: this.#window?.failures ?? 0 };
       return { opened: true, closesAt, outputs };
@@ -329,6 +333,21 @@ export class ToyPairing {
       this.#commit(wiped ? withoutTagKey(this.#state) : this.#state, { pairings: table });
       const outputs = wiped ? this.#closeWindow('table-wiped', PairingStatusCode.WindowClosed) : [];
       return { wiped, outputs };
+    });
+  }
+
+  /**
+   * The phone `phoneId` opened a session (Noise message 1 from it was accepted): it has the toy's
+   * static key, so it received ToyIdentity. Its entry stops being provisional; persisted once.
+   * @throws PairingError `UNKNOWN_PHONE` or `PERSIST_FAILED`.
+   */
+  confirmSession(phoneId: Uint8Array): void {
+    this.#transaction(() => {
+      const entry = findByPhoneId(this.#state.pairings, phoneId);
+      if (!entry) throw new PairingError('UNKNOWN_PHONE', 'no such pairing');
+      if (!entry.provisional) return;
+      const { provisional: _, ...confirmed } = entry;
+      this.#commit(this.#state, { pairings: this.#state.pairings.map((e) => (e === entry ? confirmed : e)) });
     });
   }
 
@@ -543,7 +562,7 @@ export class ToyPairing {
     const role: Role = table.length === 0 ? 'admin' : window.grantRole;
     let pairings: PairingTable;
     try {
-      pairings = addPairing(table, { ...phone, role });
+      pairings = addPairing(table, { ...phone, role, provisional: true });
     } catch (e) {
       if (e instanceof PairingError && e.code === 'TABLE_FULL') {
         return this.#failAttempt('TABLE_FULL', PairingStatusCode.TableFull);

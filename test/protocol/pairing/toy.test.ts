@@ -92,7 +92,8 @@ describe('ToyPairing: a right code pairs', () => {
       tagKey: state.tagKey,
       role: 'admin',
     });
-    expect(state.pairings).toEqual([{ ...mum, role: 'admin' }]);
+    // Provisional until the phone's first session shows it received ToyIdentity.
+    expect(state.pairings).toEqual([{ ...mum, role: 'admin', provisional: true }]);
     expect(kinds(ex.toyOutputs).slice(-2)).toEqual(['paired', 'window-closed']);
     expect(rig.toy.windowOpen).toBe(false);
     expect(state.lifetimeFailures).toBe(0);
@@ -218,8 +219,38 @@ describe('ToyPairing: the pairing window', () => {
     expect(rig.toy.windowOpen).toBe(false);
     expect(rig.toy.openWindowByPaw(0, 3000)).toMatchObject({ opened: true, closesAt: WINDOW_MS });
     runExchange(rig.toy, initiator(mum));
+    rig.toy.confirmSession(mum.phoneId);
     expect(rig.toy.openWindowByPaw(5000, 10_000)).toMatchObject({ opened: false, reason: 'TABLE_NOT_EMPTY' });
     expect(runExchange(rig.toy, initiator(dad), 2, 6000).phoneError).toBe('WINDOW_CLOSED');
+  });
+
+  it('a phone that never opened a session (its ToyIdentity may be lost) does not stop the paw: a hold drops it and opens the window', () => {
+    const rig = toyRig();
+    rig.toy.openWindowByPaw(0, 3000);
+    runExchange(rig.toy, initiator(mum));
+    expect(rig.toy.state.pairings.map((e) => e.provisional)).toEqual([true]);
+    // The state survives a reboot with the flag (bit 7 of the role byte).
+    expect(decodeToyPairingState(rig.flash()).pairings[0]?.provisional).toBe(true);
+    expect(rig.toy.openWindowByPaw(5000, 3000)).toMatchObject({ opened: true });
+    expect(rig.toy.state.pairings).toEqual([]);
+    expect(rig.toy.state.tagKey).toBeUndefined();
+    expect(decodeToyPairingState(rig.flash())).toEqual(rig.toy.state);
+    expect(runExchange(rig.toy, initiator(dad), 2, 6000).result?.role).toBe('admin');
+  });
+
+  it('confirmSession clears the flag once and persists it; an unknown phone is UNKNOWN_PHONE and changes nothing', () => {
+    const rig = toyRig();
+    rig.toy.openWindowByPaw(0, 3000);
+    runExchange(rig.toy, initiator(mum));
+    rig.toy.confirmSession(mum.phoneId);
+    expect(rig.toy.state.pairings).toEqual([{ ...mum, role: 'admin' }]);
+    expect(decodeToyPairingState(rig.flash())).toEqual(rig.toy.state);
+    const flash = rig.flash();
+    rig.toy.confirmSession(mum.phoneId);
+    expect(rig.flash()).toEqual(flash);
+    expect(() => rig.toy.confirmSession(dad.phoneId)).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_PHONE' }),
+    );
   });
 
   it('closes after 180 s: the right code is then refused', () => {
