@@ -8,8 +8,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLASH_IMAGE_FILE } from '../../firmware-sim/flash.js';
 import { AlertCode } from '../../protocol/link.js';
+import { decodeAppMessage } from '../../protocol/messages/index.js';
+import {
+  decodeTransferMessage,
+  encodeTransferMessage,
+  isTransferPlaintext,
+} from '../../protocol/transfer/index.js';
 import { voiceMessage } from '../firmware-sim/fixtures/toy-bench.js';
-import { type Lab, makePhoneIdentity, openLab, TestPhone } from './kit/index.js';
+import { type FramedLink, type Lab, makePhoneIdentity, openLab, TestPhone } from './kit/index.js';
 
 let lab: Lab | undefined;
 afterEach(async () => {
@@ -155,5 +161,122 @@ describe('the device itself', () => {
     expect(leaks(pairingState, 16)).toBe(false);
     // The restart in openLab's close needs a running toy.
     await lab.bench.restart();
+  });
+});
+
+describe('malformed input from a paired phone', () => {
+  /** Plaintexts an app gone wrong could seal: bad lengths, values, types, transfers. */
+  function malformed(): Array<{ name: string; channel: 0 | 1; bytes: Uint8Array }> {
+    const u16 = (v: number) => [v & 0xff, v >> 8];
+    const u32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
+    // Application messages go on the Control channel, transfer messages (0x40–0x4F) on Audio.
+    const control = (name: string, ...b: number[]) => ({
+      name,
+      channel: (b[0]! >= 0x40 && b[0]! <= 0x4f ? 1 : 0) as 0 | 1,
+      bytes: Uint8Array.from(b),
+    });
+    const init = (transferId: number, direction: number, codec: number, total: number) =>
+      control(
+        `TransferInit dir ${direction} codec ${codec} total ${total}`,
+        ...encodeTransferMessage({
+          type: 'TransferInit',
+          transferId,
+          direction,
+          codec,
+          totalBytes: total,
+          sha256: new Uint8Array(32),
+          startOffset: 0,
+        }),
+      );
+    return [
+      control('empty record'),
+      control('SetVolume without its value', 0x02, ...u16(1)),
+      control('SetVolume with trailing bytes', 0x02, ...u16(1), 9, 9, 9),
+      control('Identify 0 s', 0x03, ...u16(1), ...u16(0)),
+      control('SetLed unknown mode', 0x04, ...u16(1), 7),
+      control('DeleteMessage id 0', 0x06, ...u16(1), ...u32(0)),
+      control('ListMessages unknown filter', 0x05, ...u16(1), 9),
+      control('OpenPairingWindow 0 s', 0x0b, ...u16(1), 1, ...u16(0)),
+      control('RemovePairing short id', 0x0c, ...u16(1), 1, 2, 3),
+      control('request id 0', 0x01, 0, 0),
+      control('unknown request type', 0x3e, ...u16(1)),
+      control('a response sent to the toy', 0x80, ...u16(1)),
+      control('an event sent to the toy', 0xc0, 0, 0, 0),
+      control('reserved transfer type', 0x4f, ...u16(1)),
+      {
+        name: 'oversize StatusRequest',
+        channel: 0,
+        bytes: Uint8Array.from([0x01, ...u16(1), ...new Uint8Array(1500)]),
+      },
+      init(5, 0, 9, 1000),
+      init(6, 7, 1, 1000),
+      init(7, 0, 1, 0),
+      init(8, 0, 1, 0xffffffff),
+      {
+        name: 'Block for a transfer never started',
+        channel: 1,
+        bytes: encodeTransferMessage({ type: 'Block', transferId: 99, offset: 0, data: new Uint8Array(100) }),
+      },
+      control('End for a transfer never started', ...encodeTransferMessage({ type: 'End', transferId: 98 })),
+      // The encoder refuses message id 0, so its last 4 bytes are zeroed by hand.
+      control(
+        'DownloadRequest for message 0',
+        ...encodeTransferMessage({ type: 'DownloadRequest', transferId: 97, messageId: 1 }).map((b, i, a) =>
+          i >= a.length - 4 ? 0 : b,
+        ),
+      ),
+    ];
+  }
+
+  it('each gets an Error, an abort or a closed link; the toy keeps everything it had and still serves its owner', async () => {
+    lab = await openLab();
+    const { phone, paired, identity } = await lab.owner();
+    const { container } = await voiceMessage(6, 1);
+    await phone.upload(container);
+    await phone.close();
+    const before = lab.state();
+    const outcomes: string[] = [];
+    let link: FramedLink | undefined;
+    for (const m of malformed()) {
+      if (!link?.open) {
+        const s = await lab.stranger();
+        link = s.link;
+        await link.session(identity, paired, identity.random);
+      }
+      const from = link.received.length;
+      link.sendRecord(m.channel, m.bytes);
+      await link.until(() => link!.received.length > from || !link!.open, 3_000);
+      const replies = link.open ? link.openRecords() : [];
+      const reply = replies[0];
+      outcomes.push(
+        `${m.name}: ${
+          !link.open
+            ? 'closed'
+            : reply === undefined
+              ? 'ignored'
+              : isTransferPlaintext(reply)
+                ? decodeTransferMessage(reply).type
+                : decodeAppMessage(reply, 'toPhone').type
+        }`,
+      );
+    }
+    if (process.env.SHOW_OUTCOMES) console.log(outcomes.join('\n'));
+    // Nothing was acted on: an app request gets Error, a transfer message TransferAbort, and a
+    // stray Block or End for no transfer is dropped (PROTOCOL.md §4.6); none is answered Ok.
+    expect(outcomes.filter((o) => !/: (Error|TransferAbort|ignored)$/.test(o))).toEqual([]);
+    expect(outcomes.filter((o) => o.endsWith('ignored'))).toEqual([
+      'Block for a transfer never started: ignored',
+      'End for a transfer never started: ignored',
+    ]);
+    expect(lab.state()).toEqual(before);
+    expect(outcomes.length).toBe(malformed().length);
+    await link?.conn.disconnect();
+    const owner = await TestPhone.connect(lab.bench, identity);
+    await owner.openSession(paired);
+    expect(await owner.request({ type: 'StatusRequest' })).toMatchObject({
+      type: 'Status',
+      incomingCount: 1,
+    });
+    await owner.close();
   });
 });

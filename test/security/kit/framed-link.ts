@@ -5,9 +5,18 @@
  * framed segments, and read what the toy answers. Nothing here knows a key.
  */
 
+import type { PairedToy, PhoneIdentity } from '../../../protocol/engine/phone.js';
 import type { FramingError } from '../../../protocol/errors.js';
 import { BtpEndpoint } from '../../../protocol/framing/endpoint.js';
-import { decodeLink, encodeLink, type LinkMessage, type LinkType } from '../../../protocol/link.js';
+import { decodeLink, encodeLink, type LinkMessage, LinkType } from '../../../protocol/link.js';
+import type { RandomSource } from '../../../protocol/random.js';
+import {
+  type RecordChannel,
+  type SecureSession,
+  SessionInitiator,
+  sessionPrologue,
+} from '../../../protocol/session/index.js';
+import { PROTOCOL_VERSION } from '../../../protocol/version.js';
 import type { Scheduler } from '../../../radio/clock.js';
 import type { RawConnection } from './raw-central.js';
 
@@ -56,6 +65,47 @@ export class FramedLink {
     if (this.endpoint.state !== 'open') return;
     this.endpoint.send(sdu, this.scheduler.now());
     this.#pump();
+  }
+
+  /**
+   * Opens a Noise session as a paired phone (`identity`, `toy` from its pairing): from then on
+   * `sendRecord` seals any plaintext, well-formed or not, on either channel, exactly as an app
+   * that turned against the toy would. Resolves with the session, or rejects if the toy refused.
+   */
+  async session(identity: PhoneIdentity, toy: PairedToy, random: RandomSource): Promise<SecureSession> {
+    const initiator = new SessionInitiator({
+      staticKeyPair: identity.staticKeyPair,
+      toyStaticPublicKey: toy.toyStaticPublicKey,
+      prologue: sessionPrologue(PROTOCOL_VERSION, this.endpoint.handshakeTranscript!, toy.toyId),
+      random,
+    });
+    const from = this.received.length;
+    this.send(LinkType.Handshake, initiator.writeMessage1());
+    await this.until(() => this.received.length > from || !this.open, 5_000);
+    const reply = this.received[from];
+    if (!reply || reply[0] !== LinkType.Handshake) throw new Error('the toy refused the handshake');
+    this.#session = initiator.readMessage2(reply.subarray(1)).session;
+    return this.#session;
+  }
+
+  #session: SecureSession | undefined;
+
+  /** Seals `plaintext` on `channel` in the session and sends it. */
+  sendRecord(channel: RecordChannel, plaintext: Uint8Array): void {
+    if (!this.#session) throw new Error('no session: call session() first');
+    this.send(LinkType.Record, this.#session.seal(channel, plaintext));
+  }
+
+  #opened = 0;
+
+  /** Opens, in order, every record received since the last call (each record opens once). */
+  openRecords(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (; this.#opened < this.received.length; this.#opened++) {
+      const m = this.received[this.#opened]!;
+      if (m[0] === LinkType.Record && this.#session) out.push(this.#session.open(m.subarray(1)).plaintext);
+    }
+    return out;
   }
 
   /** The received messages as link envelopes (those that decode). */
